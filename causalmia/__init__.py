@@ -1,0 +1,1 @@
+"""causalmia: membership inference as a causal effect, in JAX."""

@@ -1,0 +1,21 @@
+"""Weighted two-sample ROC metrics: the causal ROC, AUC, TPR at FPR and advantage."""
+
+from causalmia.metrics.roc import advantage
+from causalmia.metrics.roc import resolution
+from causalmia.metrics.roc import roc_auc
+from causalmia.metrics.roc import roc_curve
+from causalmia.metrics.roc import tpr_at_fpr
+from causalmia.metrics.summary import CONVENTIONS
+from causalmia.metrics.summary import metric_names
+from causalmia.metrics.summary import summarize
+
+__all__ = [
+    "CONVENTIONS",
+    "advantage",
+    "metric_names",
+    "resolution",
+    "roc_auc",
+    "roc_curve",
+    "summarize",
+    "tpr_at_fpr",
+]
