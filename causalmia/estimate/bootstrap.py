@@ -1,11 +1,12 @@
 """Bootstrap replicates as weight vectors over one sorted order.
 
 The scores are sorted once. A replicate is a vector of multiplicities (how
-many times each row is drawn), so its metrics follow from the same order by
-weighted cumulative sums. Replicate b uses the key `fold_in(key, b)`, and
-replicates are computed in fixed-size chunks, `lax.map`-ed inside one compiled
-call: memory stays O(n + replicates), never O(n * replicates), and the
-chunking never changes the result.
+many times each row is drawn), generated directly in sorted order, so its
+metrics follow from weighted cumulative sums with no further sort or
+permutation. Replicate b uses the key `fold_in(key, b)`, and replicates are
+computed in fixed-size chunks, `lax.map`-ed inside one compiled call: memory
+stays O(n + replicates), never O(n * replicates), and the chunking never
+changes the result.
 """
 
 import functools
@@ -14,7 +15,7 @@ import flax.struct
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, Bool, Float, Int, PRNGKeyArray
 
 from causalmia.metrics import _kernel
 from causalmia.metrics import summary
@@ -22,6 +23,12 @@ from causalmia.metrics import summary
 # Replicates evaluated side by side inside `lax.map`: enough to vectorize,
 # small enough that `batch * n` floats stay modest for n in the millions.
 _MAP_BATCH = 8
+
+# P(K <= k) for K ~ Poisson(1), k = 0..12. P(K > 12) is about 1e-10, so
+# counts above 12 are truncated to 12 with negligible effect.
+_POISSON_ONE_CDF = np.cumsum([np.exp(-1.0) / np.prod(np.arange(1, k + 1)) for k in range(13)])
+
+RESAMPLING = ("multinomial", "poisson")
 
 
 def cluster_weights(
@@ -48,10 +55,11 @@ def cluster_weights(
 
 @flax.struct.dataclass
 class ClusterSampler:
-  """Replicate weights of a cluster bootstrap: draw all clusters with replacement.
+  """Cluster bootstrap: draw all clusters with replacement.
 
   Attributes:
-    cluster_of_row: `[rows]` cluster index of each row (for example its run).
+    cluster_of_row: `[rows]` cluster index (for example the run) of each row,
+      in the order the weights are wanted (the sorted order).
     num_clusters: number of clusters, drawn that many times per replicate.
   """
 
@@ -65,14 +73,14 @@ class ClusterSampler:
 
 @flax.struct.dataclass
 class StratifiedSampler:
-  """Replicate weights of a bootstrap stratified by membership.
+  """Bootstrap stratified by membership, with multinomial resampling.
 
   Each replicate draws n1 rows with replacement among the n1 member rows and
   n0 among the n0 non-member rows, so both group sizes stay fixed.
 
   Attributes:
-    member_rows: `[n1]` indices of the member rows.
-    nonmember_rows: `[n0]` indices of the non-member rows.
+    member_rows: `[n1]` positions of the member rows.
+    nonmember_rows: `[n0]` positions of the non-member rows.
   """
 
   member_rows: Int[Array, " members"]
@@ -80,6 +88,7 @@ class StratifiedSampler:
 
   @classmethod
   def from_members(cls, members) -> "StratifiedSampler":
+    """Builds the sampler for membership given in the order the weights are wanted."""
     members = np.asarray(members, dtype=bool)
     return cls(jnp.asarray(np.flatnonzero(members)), jnp.asarray(np.flatnonzero(~members)))
 
@@ -95,10 +104,45 @@ class StratifiedSampler:
     return weights
 
 
+@flax.struct.dataclass
+class PoissonSampler:
+  """Poisson bootstrap: every row's multiplicity is an independent Poisson(1).
+
+  It approximates the multinomial bootstrap: the multiplicities are
+  independent, so each group's resampled size varies around its own size
+  instead of being fixed, and the Hajek normalization inside the ROC kernel
+  absorbs that. Independence removes the scatter of the multinomial
+  draw, which makes it the faster choice for millions of rows.
+
+  Attributes:
+    rows: number of rows.
+
+  References:
+    Hanley, MacGibbon, "Creating non-parametric bootstrap samples using
+    Poisson frequencies", Computer Methods and Programs in Biomedicine, 2006.
+  """
+
+  rows: int = flax.struct.field(pytree_node=False)
+
+  def __call__(self, key: PRNGKeyArray) -> Float[Array, " rows"]:
+    uniform = jax.random.uniform(key, (self.rows,))
+    cdf = jnp.asarray(_POISSON_ONE_CDF, uniform.dtype)
+    return jnp.sum(uniform[:, None] > cdf[None, :], axis=1).astype(uniform.dtype)
+
+
+def example_sampler(sorted_members: Bool[Array, " rows"], resampling: str):
+  """The stratified sampler of a one-run bootstrap, for rows in sorted order."""
+  if resampling == "multinomial":
+    return StratifiedSampler.from_members(sorted_members)
+  if resampling == "poisson":
+    return PoissonSampler(int(sorted_members.shape[0]))
+  raise ValueError(f"Unknown resampling {resampling!r}; expected one of {RESAMPLING}.")
+
+
 @functools.partial(jax.jit, static_argnames=("fprs", "convention", "count"))
 def _replicate_chunk(key, first, sorted_scores, base_weights, sampler, fprs, convention, count):
   def one(b):
-    multiplicity = sampler(jax.random.fold_in(key, b))[sorted_scores.order]
+    multiplicity = sampler(jax.random.fold_in(key, b))
     points = _kernel.curve_points(sorted_scores, multiplicity * base_weights)
     return summary.summarize(points, fprs, convention)
 
@@ -108,7 +152,7 @@ def _replicate_chunk(key, first, sorted_scores, base_weights, sampler, fprs, con
 def replicate_metrics(
     key: PRNGKeyArray,
     sorted_scores: _kernel.SortedScores,
-    sampler: ClusterSampler | StratifiedSampler,
+    sampler,
     num_replicates: int,
     *,
     fprs: tuple[float, ...],
@@ -122,7 +166,8 @@ def replicate_metrics(
   Args:
     key: the bootstrap key; replicate b uses `fold_in(key, b)`.
     sorted_scores: the scores sorted once by `_kernel.sort_scores`.
-    sampler: maps a key to multiplicities in the original row order.
+    sampler: maps a key to multiplicities in sorted order (a
+      `ClusterSampler`, `StratifiedSampler` or `PoissonSampler`).
     num_replicates: B.
     fprs: false-positive rates for TPR at FPR.
     convention: "step" or "hull".
@@ -155,11 +200,10 @@ def percentile_interval(replicates, confidence: float):
   replicates = np.asarray(replicates, dtype=np.float64)
   skipped = np.isnan(replicates).sum(axis=0)
   tail = (1.0 - confidence) / 2.0
-  with np.errstate(all="ignore"):
-    low = np.full(replicates.shape[1], np.nan)
-    high = np.full(replicates.shape[1], np.nan)
-    defined = skipped < replicates.shape[0]
-    if defined.any():
-      low[defined] = np.nanquantile(replicates[:, defined], tail, axis=0)
-      high[defined] = np.nanquantile(replicates[:, defined], 1.0 - tail, axis=0)
+  low = np.full(replicates.shape[1], np.nan)
+  high = np.full(replicates.shape[1], np.nan)
+  defined = skipped < replicates.shape[0]
+  if defined.any():
+    low[defined] = np.nanquantile(replicates[:, defined], tail, axis=0)
+    high[defined] = np.nanquantile(replicates[:, defined], 1.0 - tail, axis=0)
   return low, high, skipped

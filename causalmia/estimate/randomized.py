@@ -166,7 +166,8 @@ def multi_run(
   )
   replicates = None
   if num_replicates:
-    sampler = bootstrap.ClusterSampler(jnp.repeat(jnp.arange(runs), examples), runs)
+    run_of_row = jnp.repeat(jnp.arange(runs), examples)[sorted_scores.order]
+    sampler = bootstrap.ClusterSampler(run_of_row, runs)
     replicates = bootstrap.replicate_metrics(
         jax.random.key(seed) if key is None else key, sorted_scores, sampler, num_replicates,
         fprs=fprs, convention=convention, progress=progress,
@@ -239,6 +240,7 @@ def one_run(
     num_replicates: int = 1000,
     seed: int = 0,
     key=None,
+    resampling: str = "multinomial",
     progress=None,
 ) -> EstimateResult:
   """Estimates the causal ROC metrics from one model trained on a randomized subset.
@@ -256,6 +258,9 @@ def one_run(
     mask: `[examples]` bool inclusion in its training set.
     fpr, convention, confidence, num_replicates, seed, key, progress: as in
       `multi_run`.
+    resampling: "multinomial" (fixed group sizes, the classical stratified
+      bootstrap) or "poisson" (independent Poisson(1) multiplicities, faster
+      for millions of examples).
 
   Returns:
     An `EstimateResult` with regime "one-run".
@@ -271,6 +276,8 @@ def one_run(
     NeurIPS 2023 (the one-run design).
   """
   fprs = _check_options(fpr, convention, confidence, num_replicates)
+  if resampling not in bootstrap.RESAMPLING:
+    raise ValueError(f"Unknown resampling {resampling!r}; expected one of {bootstrap.RESAMPLING}.")
   scores = _validation.check_scores(scores)
   if scores.ndim != 1:
     raise ValueError(f"scores must be [examples] for one run, got shape {scores.shape}.")
@@ -282,7 +289,7 @@ def one_run(
   )
   replicates = None
   if num_replicates:
-    sampler = bootstrap.StratifiedSampler.from_members(mask)
+    sampler = bootstrap.example_sampler(sorted_scores.members, resampling)
     replicates = bootstrap.replicate_metrics(
         jax.random.key(seed) if key is None else key, sorted_scores, sampler, num_replicates,
         fprs=fprs, convention=convention, progress=progress,
@@ -299,7 +306,7 @@ def one_run(
       metrics=metrics,
       confidence=confidence,
       interval_method=(
-          "percentile bootstrap over examples, stratified by membership"
+          f"percentile bootstrap over examples, stratified by membership ({resampling})"
           if num_replicates else "none"
       ),
       num_replicates=num_replicates,

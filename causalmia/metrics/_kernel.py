@@ -95,8 +95,8 @@ def curve_points(
   members = sorted_scores.members
   member_terms = jnp.where(members, weights, 0.0)
   nonmember_terms = jnp.where(members, 0.0, weights)
-  tp_cumulative = jnp.cumsum(member_terms)
-  fp_cumulative = jnp.cumsum(nonmember_terms)
+  tp_cumulative = _cumulative_sum(member_terms)
+  fp_cumulative = _cumulative_sum(nonmember_terms)
 
   end = sorted_scores.block_end
   start = sorted_scores.block_start
@@ -109,6 +109,18 @@ def curve_points(
       nonmember_weight=fp_cumulative[-1],
       member_terms=member_terms,
   )
+
+
+# From this length on, a tree-shaped associative scan replaces XLA's cumsum:
+# on a 2-core CPU it ran about 5x faster at n = 10^6 (tools/bench_metrics.py),
+# but it compiles more slowly, which dominates for short arrays.
+_TREE_SCAN_MIN_LENGTH = 1 << 16
+
+
+def _cumulative_sum(values: Float[Array, " n"]) -> Float[Array, " n"]:
+  if values.shape[0] >= _TREE_SCAN_MIN_LENGTH:
+    return jax.lax.associative_scan(jnp.add, values)
+  return jnp.cumsum(values)
 
 
 def _defined(points: CurvePoints) -> Bool[Array, ""]:
