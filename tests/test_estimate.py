@@ -11,7 +11,8 @@ from scipy import stats
 
 from causalmia import metrics
 from causalmia.errors import UndefinedMetricWarning
-from causalmia.estimate import bootstrap, multi_run, one_run, per_example_memorization
+from causalmia.estimate import bootstrap, estimate_statistic, multi_run, one_run
+from causalmia.estimate import per_example_memorization
 from causalmia.estimate import randomized
 from causalmia.metrics import _kernel, summary
 
@@ -233,3 +234,34 @@ def test_estimators_compile_once_per_shape():
     multi_run(other_scores, other_masks, num_replicates=20, seed=seed)
   assert randomized._point_estimate._cache_size() == point_cache
   assert bootstrap._replicate_chunk._cache_size() == chunk_cache
+
+
+# --- Custom statistics through the extension point. ---
+
+
+def _mean_difference(sorted_scores, weights):
+  members = sorted_scores.members
+  member_weights = jnp.where(members, weights, 0.0)
+  nonmember_weights = jnp.where(members, 0.0, weights)
+  values = sorted_scores.scores
+  difference = (jnp.sum(member_weights * values) / jnp.sum(member_weights)
+                - jnp.sum(nonmember_weights * values) / jnp.sum(nonmember_weights))
+  return jnp.stack([difference])
+
+
+def test_custom_statistic_point_and_interval():
+  scores, masks = gaussian_runs(12, 30, 50)
+  value, low, high = estimate_statistic(_mean_difference, scores, masks, num_replicates=300)
+  assert value[0] == pytest.approx(scores[masks].mean() - scores[~masks].mean(), rel=1e-5)
+  assert low[0] < value[0] < high[0]
+  assert low[0] < DELTA < high[0]
+
+
+def test_custom_roc_statistic_reproduces_multi_run():
+  scores, masks = gaussian_runs(13, 10, 30)
+  statistic = bootstrap.roc_statistic((0.1,), "step")
+  value, low, high = estimate_statistic(statistic, scores, masks, num_replicates=100, seed=3)
+  result = multi_run(scores, masks, fpr=(0.1,), num_replicates=100, seed=3)
+  assert value[0] == pytest.approx(result["auc"].value)
+  assert low[0] == pytest.approx(result["auc"].ci_low)
+  assert high[2] == pytest.approx(result["tpr@0.1"].ci_high)

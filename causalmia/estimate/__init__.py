@@ -1,5 +1,6 @@
 """Estimators of the causal ROC metrics under each regime."""
 
+from causalmia.estimate.custom import estimate_statistic
 from causalmia.estimate.randomized import DEFAULT_FPRS
 from causalmia.estimate.randomized import multi_run
 from causalmia.estimate.randomized import one_run
@@ -11,6 +12,7 @@ __all__ = [
     "DEFAULT_FPRS",
     "EstimateResult",
     "MetricEstimate",
+    "estimate_statistic",
     "multi_run",
     "one_run",
     "per_example_memorization",

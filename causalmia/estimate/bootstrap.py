@@ -139,12 +139,25 @@ def example_sampler(sorted_members: Bool[Array, " rows"], resampling: str):
   raise ValueError(f"Unknown resampling {resampling!r}; expected one of {RESAMPLING}.")
 
 
-@functools.partial(jax.jit, static_argnames=("fprs", "convention", "count"))
-def _replicate_chunk(key, first, sorted_scores, base_weights, sampler, fprs, convention, count):
+@functools.lru_cache(maxsize=None)
+def roc_statistic(fprs: tuple[float, ...], convention: str):
+  """The statistic `summarize` as a function of (sorted scores, weights).
+
+  Cached, so equal arguments return the same function object and the
+  compiled replicate chunk is reused across calls.
+  """
+
+  def statistic(sorted_scores, weights):
+    return summary.summarize(_kernel.curve_points(sorted_scores, weights), fprs, convention)
+
+  return statistic
+
+
+@functools.partial(jax.jit, static_argnames=("statistic", "count"))
+def _replicate_chunk(key, first, sorted_scores, base_weights, sampler, statistic, count):
   def one(b):
     multiplicity = sampler(jax.random.fold_in(key, b))
-    points = _kernel.curve_points(sorted_scores, multiplicity * base_weights)
-    return summary.summarize(points, fprs, convention)
+    return statistic(sorted_scores, multiplicity * base_weights)
 
   return jax.lax.map(one, first + jnp.arange(count), batch_size=_MAP_BATCH)
 
@@ -155,8 +168,9 @@ def replicate_metrics(
     sampler,
     num_replicates: int,
     *,
-    fprs: tuple[float, ...],
-    convention: str,
+    fprs: tuple[float, ...] = (),
+    convention: str = "step",
+    statistic=None,
     base_weights=None,
     chunk: int = 100,
     progress=None,
@@ -171,6 +185,10 @@ def replicate_metrics(
     num_replicates: B.
     fprs: false-positive rates for TPR at FPR.
     convention: "step" or "hull".
+    statistic: instead of the ROC metrics, any jittable function
+      `statistic(sorted_scores, weights) -> [metrics]` with weights in
+      sorted order. Pass the same function object across calls (a
+      module-level function) so that it compiles once.
     base_weights: weights in sorted order multiplied into each replicate
       (for example inverse-propensity weights); default ones.
     chunk: replicates per compiled call; the last call is padded.
@@ -178,12 +196,12 @@ def replicate_metrics(
   """
   if base_weights is None:
     base_weights = jnp.ones(sorted_scores.scores.shape, sorted_scores.scores.dtype)
+  if statistic is None:
+    statistic = roc_statistic(tuple(fprs), convention)
   chunk = max(1, min(chunk, num_replicates))
   results = []
   for first in range(0, num_replicates, chunk):
-    values = _replicate_chunk(
-        key, first, sorted_scores, base_weights, sampler, fprs, convention, chunk
-    )
+    values = _replicate_chunk(key, first, sorted_scores, base_weights, sampler, statistic, chunk)
     results.append(np.asarray(values)[: num_replicates - first])
     if progress is not None:
       progress(min(chunk, num_replicates - first))
