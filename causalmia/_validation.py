@@ -1,7 +1,7 @@
 """Host-side input checks shared by the metrics and estimators.
 
 Each check raises ValueError with the name of the offending array, so that a
-caller with several inputs knows which one to fix.
+caller with several inputs can tell which one to fix.
 """
 
 import jax

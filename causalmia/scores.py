@@ -52,8 +52,8 @@ def score_runs(
 ) -> Float[Array, "runs examples"]:
   """Applies `score_fn` to every run's parameters on every example.
 
-  Layers whose input is shared by all runs (the first layer sees the same
-  examples under every model) become one matrix product under vmap.
+  Layers whose input is shared by all runs (the first layer receives the
+  same examples under every model) become one matrix product under vmap.
   """
   one = functools.partial(score_fn, apply_fn, regression=regression)
   return jax.vmap(one, in_axes=(0, None, None))(params, inputs, labels)

@@ -131,7 +131,7 @@ class PoissonSampler:
 
 
 def example_sampler(sorted_members: Bool[Array, " rows"], resampling: str):
-  """The stratified sampler of a one-run bootstrap, for rows in sorted order."""
+  """Builds the stratified sampler of a one-run bootstrap, for rows in sorted order."""
   if resampling == "multinomial":
     return StratifiedSampler.from_members(sorted_members)
   if resampling == "poisson":
@@ -141,7 +141,7 @@ def example_sampler(sorted_members: Bool[Array, " rows"], resampling: str):
 
 @functools.lru_cache(maxsize=None)
 def roc_statistic(fprs: tuple[float, ...], convention: str):
-  """The statistic `summarize` as a function of (sorted scores, weights).
+  """Wraps `summarize` as a statistic of (sorted scores, weights).
 
   Cached, so equal arguments return the same function object and the
   compiled replicate chunk is reused across calls.

@@ -124,9 +124,9 @@ def multi_run(
   run drawn twice counts twice.
 
   Per-example memorization `m_i = mean(s | in) - mean(s | out)` over runs is
-  returned in `per_example["memorization"]`; it is NaN (with a warning) for
-  an example that is never in or never out, and averages over examples skip
-  those and say how many they skipped.
+  returned in `per_example["memorization"]`. It is NaN (with a warning) for
+  an example that is never in or never out; averages over examples skip
+  those, and the result's notes report how many were skipped.
 
   Args:
     scores: `[runs, examples]` scores, larger meaning more member-like.

@@ -89,7 +89,7 @@ class EstimateResult:
     return _jsonable(payload)
 
   def table(self) -> str:
-    """A plain-text table of the metrics with their intervals."""
+    """Formats the metrics and their intervals as a plain-text table."""
     level = f"{100 * self.confidence:g}% CI"
     lines = [f"{self.regime}: {self.estimand}", f"  {'metric':<16}{'estimate':>10}   {level}"]
     for metric in self.metrics.values():

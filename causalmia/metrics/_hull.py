@@ -10,8 +10,8 @@ hull edge that crosses alpha. We bisect on log s: at slope s, if the best
 vertex to the right of alpha (f_j > alpha) beats the best vertex on the left
 (f_j <= alpha), the slope is still too small. Once the bracket [lo, hi] is
 tight, the left end of the crossing edge maximizes t - hi f among left
-vertices and the right end maximizes t - lo f among right vertices; the
-answer is the straight line between those two vertices, evaluated at alpha.
+vertices and the right end maximizes t - lo f among right vertices. The
+result is the straight line between those two vertices, evaluated at alpha.
 This costs O(n) per bisection step, vectorizes over bootstrap replicates, and
 needs no data-dependent shapes.
 """

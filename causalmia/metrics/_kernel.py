@@ -1,8 +1,8 @@
 """The weighted two-sample ROC kernel: sort once, then weighted cumulative sums.
 
 Every metric of every regime reduces to scores, a membership indicator and
-non-negative weights. The scores are sorted once (`sort_scores`); each weight
-vector over that order (unit weights, inverse-propensity weights, bootstrap
+non-negative weights. The scores are sorted once (`sort_scores`). Each weight vector
+over that order (unit weights, inverse-propensity weights, bootstrap
 multiplicities) then gives the whole curve in O(n) with no further sort
 (`curve_points`), so bootstrap replicates are cheap and can be vmapped.
 
@@ -150,8 +150,9 @@ def _fpr_allowed(points: CurvePoints, fpr: float) -> Bool[Array, " examples"]:
   """Marks vertices whose false-positive weight is at most `fpr * W0`.
 
   The comparison is made on weights (counts for unit weights), not on the
-  ratio, with a relative tolerance of a few units in the last place so that
-  an exact rational rate such as 3/10 is not excluded by rounding of 0.3.
+  ratio. A relative tolerance of a few units in the last place keeps an
+  exact rational rate such as 29/100 from being excluded when 0.29 rounds
+  down.
   """
   tolerance = 8 * jnp.finfo(points.fp_after.dtype).eps
   bound = fpr * points.nonmember_weight * (1 + tolerance)

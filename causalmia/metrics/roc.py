@@ -81,7 +81,7 @@ def roc_curve(scores, members, weights=None):
   Returns:
     `(fpr, tpr, thresholds)` as NumPy arrays, one entry per vertex. The first
     vertex is (0, 0) with threshold +inf, the rule that calls no example a
-    member; each further vertex uses one distinct score as the threshold, in
+    member. Each further vertex uses one distinct score as the threshold, in
     decreasing order, and the last is (1, 1). If a group has zero weight, the
     rates are NaN and an `UndefinedMetricWarning` is issued.
 
