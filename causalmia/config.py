@@ -16,7 +16,7 @@ from typing import Any
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-  """Which data set forms the audit pool.
+  """Data set of the audit pool.
 
   Attributes:
     name: "digits", "cifar10", "location30" or "ridge".
@@ -43,7 +43,15 @@ class DesignConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainSettings:
-  """Model and optimizer settings (see `causalmia.training.TrainConfig`)."""
+  """Model and optimizer settings (see `causalmia.training.TrainConfig`).
+
+  Setting `dp_noise_multiplier` trains every run with DP-SGD
+  (`causalmia.dpsgd`): per-example gradients clipped to `dp_clip_norm`,
+  Gaussian noise of standard deviation `dp_noise_multiplier * dp_clip_norm`,
+  and "poisson" batches with rate q = batch_size / (expected number of
+  included examples) or "fixed" batches of `batch_size`. The accountant
+  ("rdp" or "pld") reports epsilon at `dp_delta` in results.json.
+  """
 
   model: str = "mlp"
   hidden: tuple[int, ...] = (128,)
@@ -52,6 +60,30 @@ class TrainSettings:
   steps: int = 300
   batch_size: int = 64
   weight_decay: float = 0.0
+  dp_noise_multiplier: float | None = None
+  dp_clip_norm: float = 1.0
+  dp_sampling: str = "poisson"
+  dp_delta: float = 1e-5
+  dp_accountant: str = "rdp"
+
+
+@dataclasses.dataclass(frozen=True)
+class AttackSettings:
+  """Settings of the reference-model attacks (`causalmia.attacks`).
+
+  Attributes:
+    variance: LiRA's "per-example" or "global" variance.
+    gamma: RMIA's likelihood-ratio threshold.
+    offline_a: offline RMIA's correction coefficient in [0, 1].
+    population: RMIA's population size: that many examples right after the
+      audit pool (rows `limit` to `limit + population` of the data set),
+      never trained on. Required for "rmia" and "rmia-offline".
+  """
+
+  variance: str = "per-example"
+  gamma: float = 1.0
+  offline_a: float = 0.3
+  population: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +110,9 @@ class ExperimentConfig:
   """A multi-run experiment: data, design, training, score and estimation.
 
   `smoke = True` shrinks every size so the whole pipeline runs on a CPU in
-  well under a minute; the tests use it.
+  well under a minute; the tests use it. `score` names a per-model score
+  ("loss", "logit") or a reference-model attack that uses the other runs
+  ("lira", "lira-offline", "rmia", "rmia-offline"; settings in `attack`).
   """
 
   name: str = "digits-mlp"
@@ -91,9 +125,10 @@ class ExperimentConfig:
   design: DesignConfig = DesignConfig()
   train: TrainSettings = TrainSettings()
   estimate: EstimateSettings = EstimateSettings()
+  attack: AttackSettings = AttackSettings()
 
   def effective(self) -> "ExperimentConfig":
-    """The config actually run: with `smoke`, sizes are reduced."""
+    """Returns the config actually run: with `smoke`, sizes are reduced."""
     if not self.smoke:
       return self
     limit = min(self.data.limit or 300, 300)
@@ -179,5 +214,5 @@ def load(path: str | Path) -> ExperimentConfig:
 
 
 def to_dict(config: ExperimentConfig) -> dict[str, Any]:
-  """Plain-data form of a config, as stored in results.json."""
+  """Converts a config to plain data, as stored in results.json."""
   return dataclasses.asdict(config)

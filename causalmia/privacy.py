@@ -6,6 +6,8 @@ The module is named ``privacy`` so that its name differs from the
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import numbers
 
@@ -107,5 +109,18 @@ def dpsgd_epsilon(
     privacy_accountant = rdp.RdpAccountant()
   else:
     privacy_accountant = pld.PLDAccountant()
-  privacy_accountant.compose(training_event)
-  return float(privacy_accountant.get_epsilon(delta))
+  with _quiet_absl_logging():
+    privacy_accountant.compose(training_event)
+    return float(privacy_accountant.get_epsilon(delta))
+
+
+@contextlib.contextmanager
+def _quiet_absl_logging():
+  """Hides dp_accounting's per-order convergence messages, which it logs through absl."""
+  logger = logging.getLogger("absl")
+  level = logger.level
+  logger.setLevel(logging.ERROR)
+  try:
+    yield
+  finally:
+    logger.setLevel(level)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 _PACKAGES = ("causalmia", "jax", "jaxlib", "flax", "optax", "chex", "numpy", "scipy",
-             "dp-accounting", "matplotlib")
+             "dp-accounting", "jax-privacy", "matplotlib")
 
 
 @contextlib.contextmanager

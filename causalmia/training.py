@@ -1,6 +1,6 @@
 """Training many small models at once: one model per run, vmapped over runs.
 
-`train_one` trains a single model on the examples its mask includes;
+`train_one` trains a single model on the examples its mask includes.
 `train_many` vmaps it over the `runs` axis inside one `jit`, with the steps
 as a `lax.scan`, and processes the runs in fixed-size chunks to bound memory.
 
@@ -26,7 +26,7 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-  """How each model is trained. Frozen and hashable, so it is a static jit argument.
+  """Training settings of each model, frozen and hashable so it is a static jit argument.
 
   Attributes:
     model: the model architecture.
@@ -37,6 +37,18 @@ class TrainConfig:
     steps: optimizer steps per run.
     batch_size: examples drawn per step among the run's included examples.
     weight_decay: L2 penalty coefficient, added to the gradient.
+    dp_noise_multiplier: None trains without differential privacy. A number
+      sigma >= 0 switches to DP-SGD (`causalmia.dpsgd`): per-example
+      gradients clipped to `dp_clip_norm`, plus Gaussian noise of standard
+      deviation `sigma * dp_clip_norm` on their sum.
+    dp_clip_norm: L2 bound C of each per-example gradient under DP-SGD;
+      `inf` disables clipping and then needs `dp_noise_multiplier = 0`.
+    dp_sampling: DP-SGD minibatches: "poisson" (each included example joins
+      a step's batch independently with probability `dp_sampling_rate`) or
+      "fixed" (`batch_size` included examples without replacement).
+    dp_sampling_rate: the Poisson rate q; required for "poisson".
+    dp_max_batch_size: padded batch shape of Poisson steps; None derives it
+      from the pool size with `dpsgd.poisson_max_batch_size`.
   """
 
   model: models.ModelConfig = models.ModelConfig()
@@ -47,6 +59,11 @@ class TrainConfig:
   steps: int = 300
   batch_size: int = 64
   weight_decay: float = 0.0
+  dp_noise_multiplier: float | None = None
+  dp_clip_norm: float = 1.0
+  dp_sampling: str = "poisson"
+  dp_sampling_rate: float | None = None
+  dp_max_batch_size: int | None = None
 
   def __post_init__(self):
     if self.optimizer not in OPTIMIZERS:
@@ -54,10 +71,38 @@ class TrainConfig:
     for name in ("steps", "batch_size", "num_outputs"):
       if getattr(self, name) < 1:
         raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+    if self.dp_noise_multiplier is not None:
+      _check_dp_settings(self)
+
+  @property
+  def private(self) -> bool:
+    """True when the models are trained with DP-SGD."""
+    return self.dp_noise_multiplier is not None
+
+
+DP_SAMPLING = ("poisson", "fixed")
+
+
+def _check_dp_settings(config: TrainConfig) -> None:
+  sigma, clip = config.dp_noise_multiplier, config.dp_clip_norm
+  if not (np.isfinite(sigma) and sigma >= 0):
+    raise ValueError(f"dp_noise_multiplier must be a finite number >= 0, got {sigma}.")
+  if not clip > 0:
+    raise ValueError(f"dp_clip_norm must be positive (inf disables clipping), got {clip}.")
+  if np.isinf(clip) and sigma > 0:
+    raise ValueError("dp_clip_norm is inf, so the noise sigma * C is infinite; "
+                     "set a finite dp_clip_norm or dp_noise_multiplier = 0.")
+  if config.dp_sampling not in DP_SAMPLING:
+    raise ValueError(f"Unknown dp_sampling {config.dp_sampling!r}; expected one of {DP_SAMPLING}.")
+  rate = config.dp_sampling_rate
+  if config.dp_sampling == "poisson" and not (rate is not None and 0 < rate <= 1):
+    raise ValueError(f"dp_sampling 'poisson' needs dp_sampling_rate in (0, 1], got {rate}.")
+  if config.dp_max_batch_size is not None and config.dp_max_batch_size < 1:
+    raise ValueError(f"dp_max_batch_size must be at least 1, got {config.dp_max_batch_size}.")
 
 
 def build_optimizer(config: TrainConfig) -> optax.GradientTransformation:
-  """The optax optimizer of `config`, with weight decay applied before it."""
+  """Builds the optax optimizer of `config`, with weight decay applied before it."""
   if config.optimizer == "sgd":
     base = optax.sgd(config.learning_rate)
   elif config.optimizer == "momentum":
@@ -91,6 +136,9 @@ def train_one(
 ):
   """Trains one model on the examples where `mask` is True.
 
+  With `config.private`, `dpsgd.train_one_private` trains it with DP-SGD
+  instead, and its minibatches and key split are described there.
+
   Args:
     key: the run's key; split into an initialization key and a batch key.
     mask: `[examples]` inclusion of each example in this run's training set.
@@ -103,6 +151,10 @@ def train_one(
     each step, `[steps]`. A run that includes no example keeps its initial
     parameters and reports NaN losses.
   """
+  if config.private:
+    from causalmia import dpsgd  # Deferred: dpsgd imports this module.
+
+    return dpsgd.train_one_private(key, mask, inputs, labels, config)
   init_key, batch_key = jax.random.split(key)
   model = models.build_model(config.model, config.num_outputs)
   optimizer = build_optimizer(config)
