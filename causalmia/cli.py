@@ -3,6 +3,8 @@
 import argparse
 import sys
 
+from causalmia import cli_estimate
+from causalmia import cli_sweep
 from causalmia import config as config_lib
 
 
@@ -37,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shrink runs, steps and replicates to check the pipeline in seconds")
   run.add_argument("--quiet", action="store_true", help="hide progress bars")
   run.set_defaults(handler=_run)
+  cli_sweep.add_parser(commands)
+  cli_estimate.add_parser(commands)
   return parser
 
 

@@ -7,6 +7,7 @@ from causalmia.estimate.randomized import one_run
 from causalmia.estimate.randomized import per_example_memorization
 from causalmia.estimate.result import EstimateResult
 from causalmia.estimate.result import MetricEstimate
+from causalmia.estimate.zero_run import zero_run
 
 __all__ = [
     "DEFAULT_FPRS",
@@ -16,4 +17,5 @@ __all__ = [
     "multi_run",
     "one_run",
     "per_example_memorization",
+    "zero_run",
 ]

@@ -11,7 +11,7 @@ read from these vertices with the conventions of `causalmia.metrics`: the
 AUC is the area under the vertices joined by straight lines, which counts
 the mass between two consecutive thresholds as tied (ties 1/2); TPR at FPR
 alpha under the step convention is the largest F_1 at a vertex with
-F_0 <= alpha. When the grid holds every distinct score and the curves are
+F_0 <= alpha. When the grid contains every distinct score and the curves are
 the empirical ones, this reproduces the weighted ROC kernel exactly.
 """
 
@@ -32,8 +32,8 @@ def isotonic_increasing(values: Float[Array, " thresholds"]) -> Float[Array, " t
   which costs O(G^2) memory and time but has fixed shapes and vmaps.
 
   Example:
-    >>> isotonic_increasing(jnp.array([0.0, 0.3, 0.1, 1.0])).tolist()
-    [0.0, 0.2, 0.2, 1.0]
+    >>> isotonic_increasing(jnp.array([0.0, 0.25, 0.75, 0.5, 1.0])).tolist()
+    [0.0, 0.25, 0.625, 0.625, 1.0]
   """
   size = values.shape[0]
   cumulative = jnp.concatenate([jnp.zeros(1, values.dtype), jnp.cumsum(values)])
@@ -61,45 +61,46 @@ def project_curve(raw: Float[Array, " thresholds"]):
   return projected, jnp.max(jnp.abs(projected - raw))
 
 
-def grid_points(f1: Float[Array, " thresholds"], f0: Float[Array, " thresholds"]) -> _kernel.CurvePoints:
+def grid_points(f1: Float[Array, " thresholds"],
+                f0: Float[Array, " thresholds"]) -> _kernel.CurvePoints:
   """ROC vertices of grid curves, as the weighted kernel's `CurvePoints`.
 
-  The curves become a pseudo-sample: for each grid step j one member row of
-  weight `F_1(tau_j) - F_1(tau_{j-1})` and one non-member row of weight
-  `F_0(tau_j) - F_0(tau_{j-1})`, tied with each other, plus a last pair that
-  brings both curves to 1. The kernel then gives the vertices, the trapezoid
-  AUC (ties 1/2) and every TPR-at-FPR convention of the package. The curves
-  must be projected first, so that every weight is non-negative.
+  Each grid step j acts as one block of tied rows: member weight
+  `F_1(tau_j) - F_1(tau_{j-1})` and non-member weight
+  `F_0(tau_j) - F_0(tau_{j-1})`, plus a last block that brings both curves
+  to 1. The kernel's metrics then give the trapezoid AUC (ties 1/2) and
+  every TPR-at-FPR convention of the package. The curves must be projected
+  first, so that every weight is non-negative.
   """
-  steps = f1.shape[0] + 1
-  increments1 = jnp.diff(jnp.concatenate([jnp.zeros(1, f1.dtype), f1, jnp.ones(1, f1.dtype)]))
-  increments0 = jnp.diff(jnp.concatenate([jnp.zeros(1, f0.dtype), f0, jnp.ones(1, f0.dtype)]))
-  positions = jnp.arange(2 * steps)
-  block = positions // 2
-  sorted_scores = _kernel.SortedScores(
-      scores=-block.astype(f1.dtype),
-      members=positions % 2 == 0,
-      order=positions,
-      block_start=2 * block,
-      block_end=2 * block + 1,
+  one = jnp.ones(1, f1.dtype)
+  tp_after = jnp.concatenate([f1, one])
+  fp_after = jnp.concatenate([f0, one])
+  fp_before = jnp.concatenate([jnp.zeros(1, f0.dtype), f0])
+  return _kernel.CurvePoints(
+      tp_after=tp_after,
+      fp_after=fp_after,
+      fp_before=fp_before,
+      member_weight=jnp.ones((), f1.dtype),
+      nonmember_weight=jnp.ones((), f0.dtype),
+      member_terms=jnp.diff(jnp.concatenate([jnp.zeros(1, f1.dtype), tp_after])),
   )
-  weights = jnp.stack([increments1, increments0], axis=1).reshape(-1)
-  return _kernel.curve_points(sorted_scores, weights)
 
 
-def grid_mean(f: Float[Array, " thresholds"], grid: Float[Array, " thresholds"]) -> Float[Array, ""]:
+def grid_mean(f: Float[Array, " thresholds"],
+              grid: Float[Array, " thresholds"]) -> Float[Array, ""]:
   """Mean score of the distribution with survival function F on the grid.
 
   Each increment of F is placed at its threshold, and the mass below the
   lowest threshold at that threshold; exact for the empirical distribution
-  when the grid holds every distinct score.
+  when the grid contains every distinct score.
   """
   increments = jnp.diff(jnp.concatenate([jnp.zeros(1, f.dtype), f, jnp.ones(1, f.dtype)]))
   locations = jnp.concatenate([grid, grid[-1:]])
   return jnp.sum(increments * locations)
 
 
-def grid_metrics(f1, f0, grid, fprs: tuple[float, ...], convention: str) -> Float[Array, " metrics"]:
+def grid_metrics(f1, f0, grid, fprs: tuple[float, ...],
+                 convention: str) -> Float[Array, " metrics"]:
   """`summary.summarize` of the grid curves, followed by the mean score difference."""
   points = grid_points(f1, f0)
   values = summary.summarize(points, fprs, convention)

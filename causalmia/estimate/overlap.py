@@ -5,17 +5,21 @@ occur: `0 < e(x) < 1` (positivity). This module finds the rows where the
 data cannot support that, describes where they lie in covariate space, and
 computes the balance diagnostics reported with every zero-run result.
 
-A row has no overlap when
+A row has no overlap (a structural positivity failure) when
   * its propensity is exactly 0 or 1 (given by the caller, or a fitted model
-    that saturated), or
+    that saturated in floating point), or
   * the two groups' ranges of some covariate do not intersect (then no row
     has overlap), or
-  * one of its covariates lies outside the other group's range of that
-    covariate (the min-max rule of common support) and its propensity lies
-    outside `OVERLAP_BAND`. Both conditions are needed: with continuous
-    covariates the most extreme rows always lie beyond the other group's
-    range, and a moderate propensity there shows that the model sees no
-    separation.
+  * one of its covariate values lies outside the other group's range of that
+    covariate (the min-max rule of common support), at least
+    `MIN_TIED_ROWS` rows share that value, and its propensity lies outside
+    `OVERLAP_BAND`: a discrete covariate value (a year, a source, a class)
+    that only one group has.
+A row has weak overlap when it lies outside the other group's range with a
+propensity outside `OVERLAP_BAND` but none of the rules above applies. With
+continuous covariates the most extreme rows always lie beyond the other
+group's range, so such rows are reported, not rejected: their estimates
+rest on the models' extrapolation.
 For target "members" only member rows need a non-member counterpart, so only
 they are checked, and only a propensity of 1 fails.
 """
@@ -25,11 +29,17 @@ import dataclasses
 import numpy as np
 
 # Propensities outside this band are reported as extreme; with a covariate
-# outside the other group's range they mark a row without overlap.
+# outside the other group's range they mark a row without (or with weak) overlap.
 OVERLAP_BAND = (0.05, 0.95)
-# Effective sample sizes below max(_MIN_ESS, _MIN_ESS_SHARE * rows) trigger a warning.
+# Rows that must share a covariate value outside the other group's range
+# before that value counts as a region only one group occupies.
+MIN_TIED_ROWS = 2
+# A group's effective sample size is low when it is below max(_MIN_ESS,
+# _MIN_ESS_SHARE * rows) and the weights lost at least 1 - _UNIFORM_SHARE of
+# the rows. Equal weights never count as low, however few the rows.
 _MIN_ESS = 10.0
 _MIN_ESS_SHARE = 0.1
+_UNIFORM_SHARE = 0.9
 _QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
 _LISTED_ROWS = 10
 
@@ -46,9 +56,14 @@ def effective_sample_size(weights) -> float:
   return float(np.sum(weights) ** 2 / square_sum) if square_sum > 0 else float("nan")
 
 
-def low_ess_threshold(rows: int) -> float:
-  """Effective sample size below which a group's weighted estimate is flagged as unreliable."""
-  return max(_MIN_ESS, _MIN_ESS_SHARE * rows)
+def is_low_ess(ess: float, rows: int) -> bool:
+  """Tests whether a group's weights concentrate on so few rows that its estimate is unreliable.
+
+  Example:
+    >>> is_low_ess(1.04, 2), is_low_ess(2.0, 2), is_low_ess(150.0, 2000)
+    (True, False, True)
+  """
+  return ess < max(_MIN_ESS, _MIN_ESS_SHARE * rows) and ess < _UNIFORM_SHARE * rows
 
 
 def standardized_mean_differences(covariates, members, weights=None) -> np.ndarray:
@@ -88,6 +103,10 @@ def outside_common_support(covariates, members) -> np.ndarray:
   A member's value is compared with the non-members' [min, max] of that
   covariate and vice versa (the min-max rule). A group without rows gives
   no range, and every value of the other group is then outside.
+
+  NOTE: the rule reads each column on its own. A column derived from another
+  by a non-monotone map, such as a squared and centered year, can put rows
+  near the center outside the other group's range, so pass base covariates.
   """
   covariates = _as_matrix(covariates)
   members = np.asarray(members, dtype=bool)
@@ -115,21 +134,27 @@ def disjoint_columns(covariates, members) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class OverlapReport:
-  """Rows without overlap and a description of where they lie.
+  """Rows without overlap or with weak overlap, and where they lie.
 
   Attributes:
     no_overlap: `[examples]` rows whose causal contrast the data cannot
       support (see the module docstring for the rule).
+    weak_overlap: `[examples]` rows outside the other group's covariate range
+      with an extreme propensity, not counted in `no_overlap`.
     outside_support: `[examples]` rows with some covariate outside the other
-      group's range, whether or not their propensity is extreme.
-    description: plain-language account of the rows without overlap: which
-      rows, which group, their propensities and covariate region; empty when
-      every row has overlap.
+      group's range, whatever their propensity.
+    description: account of the rows without overlap (which rows, which
+      group, their propensities and covariate region); empty when none.
+    weak_description: the same for the rows with weak overlap.
+    row_ids: the row number of each row in the descriptions and listings.
   """
 
   no_overlap: np.ndarray
+  weak_overlap: np.ndarray
   outside_support: np.ndarray
   description: str
+  weak_description: str
+  row_ids: np.ndarray
 
   @property
   def failed(self) -> bool:
@@ -138,44 +163,65 @@ class OverlapReport:
   def to_dict(self) -> dict:
     return {
         "rows_without_overlap": int(self.no_overlap.sum()),
-        "rows_without_overlap_listed": np.flatnonzero(self.no_overlap)[:50].tolist(),
+        "rows_without_overlap_listed": self.row_ids[self.no_overlap][:50].tolist(),
+        "rows_with_weak_overlap": int(self.weak_overlap.sum()),
+        "rows_with_weak_overlap_listed": self.row_ids[self.weak_overlap][:50].tolist(),
         "rows_outside_common_support": int(self.outside_support.sum()),
         "description": self.description,
+        "weak_description": self.weak_description,
     }
 
 
 def assess_overlap(propensity, members, covariates=None, covariate_names=None,
-                   *, target: str = "pool") -> OverlapReport:
-  """Finds the rows without overlap (see the module docstring for the rule).
+                   *, target: str = "pool", row_ids=None) -> OverlapReport:
+  """Finds the rows without overlap and with weak overlap (see the module docstring).
 
   Args:
     propensity: `[examples]` propensities, given or fitted.
     members: `[examples]` membership.
     covariates: optional `[examples, covariates]`; without them only
       propensities of exactly 0 or 1 are detected.
-    covariate_names: names used in the description (default x0, x1, ...).
+    covariate_names: names used in the descriptions (default x0, x1, ...).
     target: "pool" or "members".
+    row_ids: the row numbers used in the descriptions (default 0, 1, ...),
+      for example the rows of a subset in the original table.
+
+  Example:
+    >>> year = np.array([2015, 2015, 2020, 2020, 2020, 2020, 2024, 2024])
+    >>> member = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    >>> e = np.array([0.999, 0.999, 0.5, 0.5, 0.5, 0.5, 0.001, 0.001])
+    >>> np.flatnonzero(assess_overlap(e, member, year).no_overlap).tolist()
+    [0, 1, 6, 7]
   """
   propensity = np.asarray(propensity, dtype=np.float64)
   members = np.asarray(members, dtype=bool)
   checked = members if target == "members" else np.ones_like(members)
   saturated = (propensity >= 1.0) if target == "members" else (propensity <= 0) | (propensity >= 1)
   no_overlap = saturated & checked
+  weak = np.zeros(members.shape, dtype=bool)
   outside = np.zeros(members.shape, dtype=bool)
   apart = np.array([], dtype=int)
 
   if covariates is not None:
     covariates = _as_matrix(covariates)
     outside_by_column = outside_common_support(covariates, members)
-    outside = outside_by_column.any(axis=1)
+    outside = outside_by_column.any(axis=1) & checked
     extreme = (propensity < OVERLAP_BAND[0]) | (propensity > OVERLAP_BAND[1])
-    no_overlap |= outside & extreme & checked
+    tied = np.zeros(covariates.shape, dtype=bool)
+    for j in range(covariates.shape[1]):
+      _, inverse, counts = np.unique(covariates[:, j], return_inverse=True, return_counts=True)
+      tied[:, j] = counts[inverse.reshape(-1)] >= MIN_TIED_ROWS
+    no_overlap |= (outside_by_column & tied).any(axis=1) & extreme & checked
     apart = disjoint_columns(covariates, members)
     if apart.size:
       no_overlap |= checked
+    weak = outside & extreme & ~no_overlap
 
-  description = _describe(no_overlap, propensity, members, covariates, covariate_names, apart)
-  return OverlapReport(no_overlap, outside & checked, description)
+  row_ids = np.arange(members.shape[0]) if row_ids is None else np.asarray(row_ids)
+  describe = lambda rows, weak=False: _describe(  # noqa: E731
+      rows, propensity, members, covariates, covariate_names, apart, row_ids, weak=weak)
+  return OverlapReport(no_overlap, weak, outside, describe(no_overlap), describe(weak, True),
+                       row_ids)
 
 
 def overlap_subset(covariates, members, propensity=None, *, target: str = "pool") -> np.ndarray:
@@ -219,8 +265,9 @@ def _range_text(values) -> str:
   return f"= {low:g}" if low == high else f"in [{low:g}, {high:g}]"
 
 
-def _describe(no_overlap, propensity, members, covariates, names, apart) -> str:
-  if not no_overlap.any():
+def _describe(flagged, propensity, members, covariates, names, apart, row_ids, *,
+              weak=False) -> str:
+  if not flagged.any():
     return ""
   if covariates is not None and names is None:
     names = [f"x{j}" for j in range(covariates.shape[1])]
@@ -230,12 +277,14 @@ def _describe(no_overlap, propensity, members, covariates, names, apart) -> str:
       lines.append(f"The groups never overlap in {names[j]}: members have {names[j]} "
                    f"{_range_text(covariates[members, j])}, non-members "
                    f"{_range_text(covariates[~members, j])}.")
-  for label, other, group in (("member", "non-member", members), ("non-member", "member", ~members)):
-    rows = np.flatnonzero(no_overlap & group)
+  groups = (("member", "non-member", members), ("non-member", "member", ~members))
+  for label, other, group in groups:
+    rows = np.flatnonzero(flagged & group)
     if not rows.size:
       continue
-    text = (f"{label.capitalize()} row(s) {_rows_text(rows)} (0-based) have no {other} "
-            f"counterpart: propensity {_range_text(propensity[rows])}")
+    verb = f"lie outside the {other}s' covariate range" if weak else f"have no {other} counterpart"
+    text = (f"{label.capitalize()} row(s) {_rows_text(row_ids[rows])} (0-based) {verb}: propensity "
+            f"{_range_text(propensity[rows])}")
     if covariates is not None:
       other_rows = covariates[~group]
       region = []
@@ -244,14 +293,16 @@ def _describe(no_overlap, propensity, members, covariates, names, apart) -> str:
         region.append(f"{names[j]} {_range_text(covariates[rows, j])} ({other}s: {other_text})")
       text += "; covariate region: " + ", ".join(region)
     lines.append(text + ".")
-  infinite = np.flatnonzero((~members & (propensity >= 1)) | (members & (propensity <= 0)))
+  unbounded = (~members & (propensity >= 1)) | (members & (propensity <= 0))
+  infinite = np.flatnonzero(flagged & unbounded)
   if infinite.size:
-    lines.append(f"Row(s) {_rows_text(infinite)} would get an infinite inverse-propensity weight.")
+    lines.append(f"Row(s) {_rows_text(row_ids[infinite])} would get an infinite "
+                 "inverse-propensity weight.")
   return " ".join(lines)
 
 
 def overlap_diagnostics(covariates, covariate_names, members, propensity, weights) -> dict:
-  """Balance and overlap diagnostics of one weighting.
+  """Computes the balance and overlap diagnostics of one weighting.
 
   Args:
     covariates: `[examples, covariates]` or None.
