@@ -1,6 +1,7 @@
 """The `causalmia` command line. It only parses arguments and calls the library."""
 
 import argparse
+import dataclasses
 import sys
 
 from causalmia import cli_estimate
@@ -13,7 +14,7 @@ def _run(args) -> int:
 
   config = config_lib.load(args.config) if args.config else experiment.default_config()
   if args.smoke:
-    config = config.__class__(**{**config.__dict__, "smoke": True})
+    config = dataclasses.replace(config, smoke=True)
   multi, one, output_dir = experiment.run(config, args.output, show_progress=not args.quiet)
   print()
   print(multi.table())

@@ -37,7 +37,8 @@ def test_stratified_sampler_keeps_group_sizes():
 
 def test_poisson_multiplicities_have_unit_mean_and_variance():
   weights = np.asarray(bootstrap.PoissonSampler(200_000)(jax.random.key(1)))
-  assert weights.min() >= 0 and np.all(weights == np.round(weights))
+  assert weights.min() >= 0
+  assert np.all(weights == np.round(weights))
   standard_error = 1 / np.sqrt(200_000)
   assert abs(weights.mean() - 1) < 4 * standard_error
   assert abs(weights.var() - 1) < 4 * np.sqrt(2) * standard_error * 1.5
@@ -67,4 +68,6 @@ def test_percentile_interval_skips_nan_replicates():
 
 def test_percentile_interval_all_nan_is_nan():
   low, high, skipped = bootstrap.percentile_interval(np.full((4, 1), np.nan), 0.9)
-  assert np.isnan(low[0]) and np.isnan(high[0]) and skipped[0] == 4
+  assert np.isnan(low[0])
+  assert np.isnan(high[0])
+  assert skipped[0] == 4

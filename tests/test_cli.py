@@ -30,14 +30,16 @@ def test_results_json_contents(smoke_run):
   results = json.loads((output / "results.json").read_text())
   multi = results["results"]["multi-run"]
   assert multi["regime"] == "multi-run"
-  assert multi["counts"]["runs"] == 8 and multi["counts"]["examples"] == 300
+  assert multi["counts"]["runs"] == 8
+  assert multi["counts"]["examples"] == 300
   auc = multi["metrics"]["auc"]
   assert auc["ci_low"] <= auc["value"] <= auc["ci_high"]
   assert multi["metrics"]["tpr@0.01"]["convention"] == "step"
   assert results["results"]["one-run"]["counts"]["runs"] == 1
   assert results["config"]["smoke"] is True
   assert results["config"]["train"]["hidden"] == [128]
-  assert "jax" in results["versions"] and "estimand" in results
+  assert "jax" in results["versions"]
+  assert "estimand" in results
 
 
 def test_memorization_file(smoke_run):
@@ -67,7 +69,8 @@ def test_bad_config_exits_with_message(tmp_path, capsys):
   path.write_text(json.dumps({"runs": 3, "trian": {}}))
   assert cli.main(["run", "--config", str(path)]) == 2
   error = capsys.readouterr().err
-  assert "bad.json" in error and "unknown key(s) ['trian']" in error
+  assert "bad.json" in error
+  assert "unknown key(s) ['trian']" in error
 
 
 def test_config_type_errors_name_the_key(tmp_path):
@@ -85,5 +88,7 @@ def test_config_type_errors_name_the_key(tmp_path):
 
 def test_smoke_setting_shrinks_sizes():
   config = config_lib.ExperimentConfig(smoke=True).effective()
-  assert config.runs == 8 and config.train.steps == 30
-  assert config.estimate.num_replicates == 50 and config.data.limit == 300
+  assert config.runs == 8
+  assert config.train.steps == 30
+  assert config.estimate.num_replicates == 50
+  assert config.data.limit == 300

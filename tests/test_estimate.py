@@ -153,7 +153,8 @@ def test_memorization_never_out_is_nan_and_skipped():
   with pytest.warns(UndefinedMetricWarning, match="1 example"):
     result = multi_run(scores, masks, num_replicates=0)
   memorization = result.per_example["memorization"]
-  assert np.isnan(memorization[0]) and memorization[1] == pytest.approx(-2.0)
+  assert np.isnan(memorization[0])
+  assert memorization[1] == pytest.approx(-2.0)
   assert result.diagnostics["examples_without_memorization"] == 1
   assert result.diagnostics["mean_memorization"] == pytest.approx(-2.0)
   assert any("never in or never out" in note for note in result.notes)

@@ -259,8 +259,10 @@ def test_curve_is_monotone_from_origin_to_corner():
   members = RNG.random(200) < 0.3
   fpr, tpr, thresholds = metrics.roc_curve(scores, members, RNG.uniform(0, 2, 200))
   assert (fpr[0], tpr[0]) == (0.0, 0.0)
-  assert fpr[-1] == pytest.approx(1.0) and tpr[-1] == pytest.approx(1.0)
-  assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+  assert fpr[-1] == pytest.approx(1.0)
+  assert tpr[-1] == pytest.approx(1.0)
+  assert np.all(np.diff(fpr) >= 0)
+  assert np.all(np.diff(tpr) >= 0)
   assert np.all(np.diff(thresholds) < 0)
 
 
