@@ -21,7 +21,8 @@ import numpy as np
 from causalmia import _validation
 from causalmia.errors import UndefinedMetricWarning
 from causalmia.estimate import bootstrap
-from causalmia.estimate.result import EstimateResult, MetricEstimate
+from causalmia.estimate import result as result_lib
+from causalmia.estimate.result import EstimateResult
 from causalmia.metrics import _kernel
 from causalmia.metrics import summary
 
@@ -68,21 +69,8 @@ def _package(values, replicates, fprs, convention, confidence, nonmember_count):
   else:
     low, high, skipped = bootstrap.percentile_interval(replicates, confidence)
 
-  resolution = 1.0 / nonmember_count if nonmember_count else np.nan
-  metrics = {}
-  for i, name in enumerate(names):
-    fpr = fprs[i - 2] if i >= 2 else None
-    metrics[name] = MetricEstimate(
-        name=name,
-        value=float(values[i]),
-        ci_low=float(low[i]),
-        ci_high=float(high[i]),
-        convention=convention if fpr is not None else None,
-        fpr=fpr,
-        below_resolution=bool(fpr is not None and 0 < fpr < resolution),
-        skipped_replicates=int(skipped[i]),
-    )
-  return metrics
+  return result_lib.metric_estimates(values, low, high, skipped, fprs, convention,
+                                     nonmember_count)
 
 
 def _warn_undefined(members, regime):

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from causalmia.metrics import summary
+
 
 @dataclasses.dataclass(frozen=True)
 class MetricEstimate:
@@ -103,6 +105,29 @@ class EstimateResult:
     lines.append(f"  counts: {counts}")
     lines.extend(f"  note: {note}" for note in self.notes)
     return "\n".join(lines)
+
+
+def metric_estimates(values, low, high, skipped, fprs, convention, nonmember_count):
+  """Builds `MetricEstimate`s keyed by name from arrays in `metric_names(fprs)` order.
+
+  `nonmember_count` sets the resolution `1 / n0` below which a TPR at FPR
+  is flagged.
+  """
+  resolution = 1.0 / nonmember_count if nonmember_count else np.nan
+  metrics = {}
+  for i, name in enumerate(summary.metric_names(fprs)):
+    fpr = fprs[i - 2] if i >= 2 else None
+    metrics[name] = MetricEstimate(
+        name=name,
+        value=float(values[i]),
+        ci_low=float(low[i]),
+        ci_high=float(high[i]),
+        convention=convention if fpr is not None else None,
+        fpr=fpr,
+        below_resolution=bool(fpr is not None and 0 < fpr < resolution),
+        skipped_replicates=int(skipped[i]),
+    )
+  return metrics
 
 
 def _fmt(value: float) -> str:

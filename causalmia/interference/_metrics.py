@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from causalmia.estimate import bootstrap
-from causalmia.estimate.result import MetricEstimate
+from causalmia.estimate import result as result_lib
 from causalmia.metrics import _kernel
 from causalmia.metrics import summary
 
@@ -39,22 +39,8 @@ def group_means(scores, masks):
 
 def package(values, low, high, skipped, fprs, convention, nonmember_count):
   """`MetricEstimate`s keyed by name from value and interval arrays in `metric_names` order."""
-  names = summary.metric_names(fprs)
-  resolution = 1.0 / nonmember_count if nonmember_count else np.nan
-  metrics = {}
-  for i, name in enumerate(names):
-    fpr = fprs[i - 2] if i >= 2 else None
-    metrics[name] = MetricEstimate(
-        name=name,
-        value=float(values[i]),
-        ci_low=float(low[i]),
-        ci_high=float(high[i]),
-        convention=convention if fpr is not None else None,
-        fpr=fpr,
-        below_resolution=bool(fpr is not None and 0 < fpr < resolution),
-        skipped_replicates=int(skipped[i]),
-    )
-  return metrics
+  return result_lib.metric_estimates(values, low, high, skipped, fprs, convention,
+                                     nonmember_count)
 
 
 def interval(replicates, confidence, num_metrics):
