@@ -195,8 +195,8 @@ def from_dict(values: dict[str, Any], source: str = "config") -> ExperimentConfi
   return _build(ExperimentConfig, values, source)
 
 
-def load(path: str | Path) -> ExperimentConfig:
-  """Reads an experiment config from a `.json` or `.toml` file."""
+def read_file(path: str | Path) -> dict[str, Any]:
+  """Parses a `.json` or `.toml` config file into plain data; nothing is executed."""
   path = Path(path)
   if not path.is_file():
     raise FileNotFoundError(f"Config file not found: {path}")
@@ -210,7 +210,12 @@ def load(path: str | Path) -> ExperimentConfig:
       raise ValueError(f"{path}: unsupported config format {path.suffix!r}; use .json or .toml.")
   except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
     raise ValueError(f"{path}: invalid {path.suffix[1:].upper()}: {error}") from error
-  return from_dict(values, str(path))
+  return values
+
+
+def load(path: str | Path) -> ExperimentConfig:
+  """Reads an experiment config from a `.json` or `.toml` file."""
+  return from_dict(read_file(path), str(path))
 
 
 def to_dict(config: ExperimentConfig) -> dict[str, Any]:

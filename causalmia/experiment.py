@@ -162,7 +162,7 @@ def train_and_score(config: config_lib.ExperimentConfig, dataset, *, show_progre
 
 
 def estimate_both(config: config_lib.ExperimentConfig, scores, masks, *, show_progress=True):
-  """The multi-run estimate over all runs and the one-run estimate of one run."""
+  """Computes the multi-run estimate over all runs and the one-run estimate of one run."""
   settings = config.estimate
   index = settings.one_run_index
   if not 0 <= index < scores.shape[0]:
@@ -256,5 +256,5 @@ def run(config: config_lib.ExperimentConfig, output_dir=None, *, show_progress=T
 
 
 def default_config(**overrides) -> config_lib.ExperimentConfig:
-  """The embedded default: 64 MLPs on digits, Bernoulli(1/2) inclusion."""
+  """Returns the embedded default: 64 MLPs on digits, Bernoulli(1/2) inclusion."""
   return dataclasses.replace(config_lib.ExperimentConfig(), **overrides)

@@ -162,21 +162,7 @@ def from_dict(values: dict, source: str = "sweep config") -> SweepConfig:
 
 def load_config(path) -> SweepConfig:
   """Reads a sweep config from a `.json` or `.toml` file (data only, nothing executed)."""
-  path = Path(path)
-  if not path.is_file():
-    raise FileNotFoundError(f"Sweep config file not found: {path}")
-  text = path.read_text(encoding="utf-8")
-  try:
-    if path.suffix == ".toml":
-      import tomllib
-
-      values = tomllib.loads(text)
-    elif path.suffix == ".json":
-      values = json.loads(text)
-    else:
-      raise ValueError(f"{path}: unsupported config format {path.suffix!r}; use .json or .toml.")
-  except (json.JSONDecodeError, ValueError) as error:
-    raise ValueError(f"{path}: invalid config: {error}") from error
+  values = config_lib.read_file(path)
   return from_dict(values, str(path))
 
 

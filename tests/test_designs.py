@@ -9,7 +9,8 @@ from causalmia import designs
 
 def test_bernoulli_masks_shape_and_rate():
   masks = designs.sample_masks(jax.random.key(0), designs.Bernoulli(0.3), 500, 40)
-  assert masks.shape == (40, 500) and masks.dtype == bool
+  assert masks.shape == (40, 500)
+  assert masks.dtype == bool
   rate = float(masks.mean())
   assert abs(rate - 0.3) < 4 * np.sqrt(0.3 * 0.7 / masks.size)
 

@@ -1,33 +1,14 @@
 """Smoke runs of the interference studies: each driver runs end to end on tiny settings."""
 
-import importlib.util
-import json
-from pathlib import Path
-
 import pytest
 
+from _drivers import load_driver, read_results
 from conftest import SHARED_DATA_DIR
-
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-
-
-def _load_driver(name):
-  spec = importlib.util.spec_from_file_location(f"{name}_driver", EXPERIMENTS / name / "run.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-def _results(folder: Path) -> dict:
-  payload = json.loads((folder / "results.json").read_text())
-  for figure in payload["figures"]:
-    assert (folder / figure).stat().st_size > 1000, figure
-  return payload
 
 
 def test_consistency_smoke(tmp_path):
-  assert _load_driver("consistency").main(["--smoke", "--output", str(tmp_path)]) == 0
-  payload = _results(tmp_path)
+  assert load_driver("consistency").main(["--smoke", "--output", str(tmp_path)]) == 0
+  payload = read_results(tmp_path)
   row = payload["pool_sizes"][0]
   assert row["num_examples"] == 64
   for estimator in ("one_run", "multi_run", "extrapolated", "exposure"):
@@ -39,8 +20,8 @@ def test_consistency_smoke(tmp_path):
 
 
 def test_interference_bias_smoke(tmp_path):
-  assert _load_driver("interference_bias").main(["--smoke", "--output", str(tmp_path)]) == 0
-  payload = _results(tmp_path)
+  assert load_driver("interference_bias").main(["--smoke", "--output", str(tmp_path)]) == 0
+  payload = read_results(tmp_path)
   assert {row["family"] for row in payload["rows"]} == {"isotropic", "grouped"}
   for row in payload["rows"]:
     setting = row["setting"]
@@ -56,11 +37,11 @@ def test_interference_bias_smoke(tmp_path):
 def test_interference_real_smoke(tmp_path):
   # The driver falls back to scikit-learn's digits when the CIFAR-10 arrays are absent.
   data_dir = SHARED_DATA_DIR / "cifar10_exact"
-  driver = _load_driver("interference_real")
+  driver = load_driver("interference_real")
   code = driver.main(["--smoke", "--quiet", "--output", str(tmp_path), "--data-dir",
                       str(data_dir)])
   assert code == 0
-  payload = _results(tmp_path)
+  payload = read_results(tmp_path)
   assert payload["models_trained"] == 2 * 3 + 10 + 2
   expected = "CIFAR-10" if data_dir.exists() else "scikit-learn digits"
   assert payload["source"].startswith(expected)

@@ -1,39 +1,21 @@
 """Smoke runs of the zero-run experiments: each driver runs end to end on tiny settings."""
 
-import importlib.util
-import json
-from pathlib import Path
-
 import pytest
 
+from _drivers import load_driver, read_results
 from conftest import SHARED_DATA_DIR
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 SOTU = SHARED_DATA_DIR / "sotu_speeches"
-
-
-def _load_driver(name):
-  spec = importlib.util.spec_from_file_location(f"{name}_driver", EXPERIMENTS / name / "run.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-def _results(folder: Path) -> dict:
-  payload = json.loads((folder / "results.json").read_text())
-  for figure in payload["figures"]:
-    assert (folder / figure).stat().st_size > 1000, figure
-  return payload
 
 
 def test_zero_run_shift_smoke(tmp_path):
   # The driver falls back to scikit-learn's digits when the CIFAR-10 arrays are absent.
   data_dir = SHARED_DATA_DIR / "cifar10_exact"
-  driver = _load_driver("zero_run_shift")
+  driver = load_driver("zero_run_shift")
   code = driver.main(["--smoke", "--quiet", "--output", str(tmp_path), "--data-dir",
                       str(data_dir)])
   assert code == 0
-  payload = _results(tmp_path)
+  payload = read_results(tmp_path)
   expected = "CIFAR-10" if data_dir.exists() else "scikit-learn digits"
   assert payload["source"].startswith(expected)
   assert set(payload["estimates"]) == {"naive", "ipw", "gformula", "aipw", "design_oracle",
@@ -49,10 +31,10 @@ def test_zero_run_shift_smoke(tmp_path):
 
 @pytest.mark.skipif(not SOTU.is_dir(), reason=f"speeches not in {SHARED_DATA_DIR}")
 def test_sotu_dates_smoke(tmp_path):
-  driver = _load_driver("sotu_dates")
+  driver = load_driver("sotu_dates")
   code = driver.main(["--smoke", "--quiet", "--output", str(tmp_path), "--data-dir", str(SOTU)])
   assert code == 0
-  payload = _results(tmp_path)
+  payload = read_results(tmp_path)
   assert payload["documents"] == 102
   assert payload["members"]["hard_cut"] == 82
   assert "never overlap in year" in payload["hard_cut"]["default"]

@@ -3,7 +3,7 @@
 causalmia sorts the scores once and evaluates every replicate as a weight
 vector over that order (`causalmia.estimate.bootstrap`). The reference
 resamples the data and calls `sklearn.metrics.roc_auc_score` per replicate,
-as a plain bootstrap loop does; it is timed on a subset of replicates and
+as a plain bootstrap loop does. It is timed on a subset of replicates and
 scaled to B. Peak memory of causalmia's path is O(n + B): replicates are
 evaluated a few at a time and only their metric values are kept.
 

@@ -16,7 +16,7 @@ the per-run scoring over the `runs` axis.
 Estimand: a reference-based score of (r, i) depends on the target model and
 the other runs but not on run r's inclusion vector. The multi-run causal ROC
 it yields is therefore that of an attacker with R - 1 reference models
-trained under the design. The docstring of `lira` says what this means for
+trained under the design. The docstring of `lira` explains what this means for
 the intervals.
 """
 

@@ -93,7 +93,7 @@ def rmia(
     for x alike. Under Bernoulli(p) inclusion a fraction p of them include x,
     where the paper uses half IN and half OUT.
   - offline: Pr(x) = (1 + a)/2 * P_out(x) + (1 - a)/2, where P_out(x) is the
-    mean over the references with T_sx = 0. The linear correction stands in
+    mean over the references with T_sx = 0. The linear correction substitutes
     for the missing IN models; `offline_a` = a is usually tuned, and 1 gives
     P_out itself. The same correction is applied to Pr(z), since the
     population is OUT for every model. When no reference excludes x,

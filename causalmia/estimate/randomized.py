@@ -113,7 +113,7 @@ def multi_run(
 
   Per-example memorization `m_i = mean(s | in) - mean(s | out)` over runs is
   returned in `per_example["memorization"]`. It is NaN (with a warning) for
-  an example that is never in or never out; averages over examples skip
+  an example that is never in or never out. Averages over examples skip
   those, and the result's notes report how many were skipped.
 
   Args:

@@ -27,7 +27,7 @@ class MetricBias:
     reference: the reference estimate.
     bias: `one_run - reference`.
     error: the combined half-widths of both intervals, `sqrt(h1^2 + h2^2)`,
-      the sampling error a bias must exceed to be told apart from it (NaN
+      the sampling error a bias must exceed to be distinguished from it (NaN
       when either interval is missing).
     exceeds_error: True when `|bias| > error`.
   """
@@ -73,7 +73,7 @@ class InterferenceDiagnostics:
     return _finite_or_none(payload)
 
   def table(self) -> str:
-    """A plain-text table: one row per metric, then the bound."""
+    """Formats a plain-text table: one row per metric, then the bound."""
     lines = [f"interference: one-run (p = {self.inclusion_rate:g}, N = {self.num_examples}) "
              f"against {self.reference_regime}",
              f"  {'metric':<14}{'one-run':>10}{'reference':>11}{'bias':>10}{'error':>9}"]

@@ -239,7 +239,7 @@ def exposure_adjusted_one_run(
 
   Returns:
     An `EstimateResult` with regime "one-run (exposure-adjusted)";
-    `diagnostics` holds the fitted coefficients and the exposure range.
+    `diagnostics` contains the fitted coefficients and the exposure range.
 
   Example:
     >>> mask = np.array([1, 0, 1, 0], bool)

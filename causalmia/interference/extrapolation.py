@@ -237,7 +237,7 @@ def extrapolated_one_run(
 
   Returns:
     An `EstimateResult` with regime "one-run (design-rate extrapolation)";
-    `diagnostics["fits"]` holds each metric's `ExtrapolationFit` as a dict.
+    `diagnostics["fits"]` contains each metric's `ExtrapolationFit` as a dict.
 
   Example:
     >>> masks = np.array([[1, 0, 1, 0], [1, 0, 0, 1]], bool)

@@ -73,7 +73,7 @@ class LeaveOneIn:
 
   @classmethod
   def from_ridge(cls, problem: ridge.RidgeProblem, regularization: float) -> "LeaveOneIn":
-    """The exact leave-one-in scores of a ridge problem (without `added_scores`)."""
+    """Computes the exact leave-one-in scores of a ridge problem (without `added_scores`)."""
     result = jax.device_get(jax.jit(ridge.leave_one_in)(problem, regularization))
     return cls(own_scores=np.asarray(result.own_scores), base_scores=np.asarray(result.base_scores))
 

@@ -90,7 +90,7 @@ def run_scores(
   """Trains one ridge model per row of `masks` and scores the audit pool, `[runs, examples]`.
 
   Runs are vmapped all at once by default. With `batch_size`, they are mapped
-  in batches of that many, so memory holds at most `batch_size` Gram matrices
+  in batches of that many, so memory contains at most `batch_size` Gram matrices
   and the result does not change. Jittable; the caller compiles it.
   """
   def one(mask):

@@ -8,7 +8,7 @@ OUTCOME_MODELS = ("distribution", "gaussian")
 
 @dataclasses.dataclass(frozen=True)
 class NuisanceConfig:
-  """How the propensity and outcome models are fitted.
+  """Fitting settings of the propensity and outcome models.
 
   Attributes:
     propensity_model: "logistic" (L2-regularized logistic regression),

@@ -77,7 +77,7 @@ def load_data(settings: dict, data_dir=None):
 
 
 def build_masks(settings: dict, key) -> tuple[np.ndarray, dict]:
-  """All training masks over [base + pool] in one array, and the row ranges of each kind."""
+  """Builds all training masks over [base + pool] in one array, and the row ranges of each kind."""
   data, rates, runs = settings["data"], settings["rates"], settings["runs_per_rate"]
   num_base, num_pool = data["base"], data["pool"]
   rate_key, subset_key = jax.random.split(key)
